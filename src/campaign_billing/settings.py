@@ -31,9 +31,14 @@ class Settings(BaseSettings):
     stripe_rate_limit: float = Field(default=25.0, gt=0)
     # Tries of one Stripe call (same idempotency key) before payment_provider_unavailable.
     stripe_max_attempts: int = Field(default=4, ge=1, le=10)
+    # First backoff between tries; doubles with jitter up to 4 s.
+    stripe_retry_initial_seconds: float = Field(default=0.25, ge=0)
     stripe_timeout_seconds: float = Field(default=20.0, gt=0)
     webhook_max_body_bytes: int = Field(default=256 * 1024, gt=0)
     webhook_tolerance_seconds: int = Field(default=300, gt=0)
+    # Where Stripe Checkout sends the cardholder back (setup and payment links).
+    checkout_success_url: str = "https://app.example.com/billing/done"
+    checkout_cancel_url: str = "https://app.example.com/billing/cancelled"
     event_stream: str = "campaign-billing.events"
     log_level: str = "INFO"
     log_json: bool | None = None

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-04 16:56:57.349695
+Create Date: 2026-12-04 17:02:19.396942
 """
 
 from collections.abc import Sequence
@@ -102,6 +102,62 @@ def upgrade() -> None:
         sa.UniqueConstraint("id", "workspace_id", name=op.f("uq_offices_id_workspace_id")),
     )
     op.create_index(op.f("ix_offices_workspace_id"), "offices", ["workspace_id"], unique=False)
+    op.create_table(
+        "publish_requests",
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("workspace_id", sa.String(length=64), nullable=False),
+        sa.Column("campaign_id", sa.String(length=64), nullable=False),
+        sa.Column("request_key", sa.String(length=255), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column(
+            "failure",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=True,
+        ),
+        sa.Column("checkout_session_id", sa.String(length=255), nullable=True),
+        sa.Column("attempts", sa.Integer(), server_default="0", nullable=False),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
+        sa.Column(
+            "updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
+        sa.CheckConstraint(
+            "status IN ('queued', 'processing', 'succeeded', 'failed', 'requires_action')",
+            name=op.f("ck_publish_requests_status"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_publish_requests_workspace_id_workspaces"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_publish_requests")),
+        sa.UniqueConstraint(
+            "checkout_session_id", name=op.f("uq_publish_requests_checkout_session_id")
+        ),
+        sa.UniqueConstraint(
+            "workspace_id", "request_key", name=op.f("uq_publish_requests_workspace_id_request_key")
+        ),
+    )
+    op.create_index(
+        op.f("ix_publish_requests_campaign_id"), "publish_requests", ["campaign_id"], unique=False
+    )
+    op.create_index(
+        "ix_publish_requests_open",
+        "publish_requests",
+        ["updated_at"],
+        unique=False,
+        postgresql_where=sa.text("status IN ('queued', 'processing')"),
+        sqlite_where=sa.text("status IN ('queued', 'processing')"),
+    )
+    op.create_index(
+        "uq_publish_requests_one_open_per_campaign",
+        "publish_requests",
+        ["campaign_id"],
+        unique=True,
+        postgresql_where=sa.text("status IN ('queued', 'processing')"),
+        sqlite_where=sa.text("status IN ('queued', 'processing')"),
+    )
     op.create_table(
         "campaigns",
         sa.Column("id", sa.String(length=64), nullable=False),
@@ -225,64 +281,6 @@ def upgrade() -> None:
         op.f("ix_billing_accounts_workspace_id"), "billing_accounts", ["workspace_id"], unique=False
     )
     op.create_table(
-        "publish_requests",
-        sa.Column("id", sa.String(length=64), nullable=False),
-        sa.Column("workspace_id", sa.String(length=64), nullable=False),
-        sa.Column("campaign_id", sa.String(length=64), nullable=False),
-        sa.Column("request_key", sa.String(length=255), nullable=False),
-        sa.Column("status", sa.String(length=20), nullable=False),
-        sa.Column(
-            "failure",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=True,
-        ),
-        sa.Column("enqueued_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("attempts", sa.Integer(), server_default="0", nullable=False),
-        sa.Column(
-            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
-        ),
-        sa.Column(
-            "updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
-        ),
-        sa.CheckConstraint(
-            "status IN ('queued', 'processing', 'succeeded', 'failed', 'requires_action')",
-            name=op.f("ck_publish_requests_status"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["campaign_id"],
-            ["campaigns.id"],
-            name=op.f("fk_publish_requests_campaign_id_campaigns"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["workspace_id"],
-            ["workspaces.id"],
-            name=op.f("fk_publish_requests_workspace_id_workspaces"),
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_publish_requests")),
-        sa.UniqueConstraint(
-            "workspace_id", "request_key", name=op.f("uq_publish_requests_workspace_id_request_key")
-        ),
-    )
-    op.create_index(
-        op.f("ix_publish_requests_campaign_id"), "publish_requests", ["campaign_id"], unique=False
-    )
-    op.create_index(
-        "ix_publish_requests_open",
-        "publish_requests",
-        ["updated_at"],
-        unique=False,
-        postgresql_where=sa.text("status IN ('queued', 'processing')"),
-        sqlite_where=sa.text("status IN ('queued', 'processing')"),
-    )
-    op.create_index(
-        "uq_publish_requests_one_open_per_campaign",
-        "publish_requests",
-        ["campaign_id"],
-        unique=True,
-        postgresql_where=sa.text("status IN ('queued', 'processing')"),
-        sqlite_where=sa.text("status IN ('queued', 'processing')"),
-    )
-    op.create_table(
         "payment_methods",
         sa.Column("id", sa.String(length=64), nullable=False),
         sa.Column("billing_account_id", sa.String(length=64), nullable=False),
@@ -349,7 +347,7 @@ def upgrade() -> None:
             "updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
         ),
         sa.CheckConstraint(
-            "status IN ('pending', 'succeeded', 'failed', 'requires_action')",
+            "status IN ('pending', 'unknown', 'succeeded', 'failed', 'requires_action')",
             name=op.f("ck_charges_status"),
         ),
         sa.CheckConstraint("amount > 0", name=op.f("ck_charges_amount_positive")),
@@ -391,8 +389,8 @@ def upgrade() -> None:
         "charges",
         ["campaign_id"],
         unique=True,
-        postgresql_where=sa.text("status IN ('pending', 'succeeded')"),
-        sqlite_where=sa.text("status IN ('pending', 'succeeded')"),
+        postgresql_where=sa.text("status IN ('pending', 'unknown', 'succeeded')"),
+        sqlite_where=sa.text("status IN ('pending', 'unknown', 'succeeded')"),
     )
 
 
@@ -400,8 +398,8 @@ def downgrade() -> None:
     op.drop_index(
         "uq_charges_one_live_per_campaign",
         table_name="charges",
-        postgresql_where=sa.text("status IN ('pending', 'succeeded')"),
-        sqlite_where=sa.text("status IN ('pending', 'succeeded')"),
+        postgresql_where=sa.text("status IN ('pending', 'unknown', 'succeeded')"),
+        sqlite_where=sa.text("status IN ('pending', 'unknown', 'succeeded')"),
     )
     op.drop_index(op.f("ix_charges_succeeded_at"), table_name="charges")
     op.drop_index(op.f("ix_charges_campaign_id"), table_name="charges")
@@ -415,6 +413,14 @@ def downgrade() -> None:
     )
     op.drop_index(op.f("ix_payment_methods_billing_account_id"), table_name="payment_methods")
     op.drop_table("payment_methods")
+    op.drop_index(op.f("ix_billing_accounts_workspace_id"), table_name="billing_accounts")
+    op.drop_table("billing_accounts")
+    op.drop_index(op.f("ix_users_workspace_id"), table_name="users")
+    op.drop_index(op.f("ix_users_office_id"), table_name="users")
+    op.drop_table("users")
+    op.drop_index(op.f("ix_campaigns_workspace_id"), table_name="campaigns")
+    op.drop_index(op.f("ix_campaigns_office_id"), table_name="campaigns")
+    op.drop_table("campaigns")
     op.drop_index(
         "uq_publish_requests_one_open_per_campaign",
         table_name="publish_requests",
@@ -429,14 +435,6 @@ def downgrade() -> None:
     )
     op.drop_index(op.f("ix_publish_requests_campaign_id"), table_name="publish_requests")
     op.drop_table("publish_requests")
-    op.drop_index(op.f("ix_billing_accounts_workspace_id"), table_name="billing_accounts")
-    op.drop_table("billing_accounts")
-    op.drop_index(op.f("ix_users_workspace_id"), table_name="users")
-    op.drop_index(op.f("ix_users_office_id"), table_name="users")
-    op.drop_table("users")
-    op.drop_index(op.f("ix_campaigns_workspace_id"), table_name="campaigns")
-    op.drop_index(op.f("ix_campaigns_office_id"), table_name="campaigns")
-    op.drop_table("campaigns")
     op.drop_index(op.f("ix_offices_workspace_id"), table_name="offices")
     op.drop_table("offices")
     op.drop_table("workspaces")

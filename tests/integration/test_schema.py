@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import Engine, create_engine, inspect, text
@@ -77,9 +77,10 @@ def seeded(clean_db: None, sessions: sessionmaker[Session]) -> None:
 
 
 def _fails(sessions: sessionmaker[Session], *rows: object) -> None:
-    with sessions() as s, pytest.raises(IntegrityError):
+    with sessions() as s:
         s.add_all(rows)
-        s.flush()
+        with pytest.raises(IntegrityError):
+            s.flush()
 
 
 def test_migrations_upgrade_downgrade_and_upgrade_again_on_an_empty_database() -> None:
@@ -267,8 +268,8 @@ def test_a_failed_charge_does_not_block_the_next_attempt(
 
 
 @pytest.fixture
-def uow_factory(sessions: sessionmaker[Session]) -> Iterator[Callable[[], UnitOfWork]]:
-    yield lambda: UnitOfWork(sessions)
+def uow_factory(sessions: sessionmaker[Session]) -> Callable[[], UnitOfWork]:
+    return lambda: UnitOfWork(sessions)
 
 
 def test_the_unit_of_work_rolls_back_unless_committed(

@@ -66,7 +66,8 @@ def test_office_billing_charges_the_office_card_once_and_publishes(
     assert _outbox_types(container) == ["campaign.publish_requested", "campaign.published"]
     with container.uow() as uow:
         campaign = uow.directory.get_campaign("ws_1", "cmp_1")
-    assert campaign is not None and campaign.published
+    assert campaign is not None
+    assert campaign.published
 
 
 def test_the_task_is_sent_only_after_the_request_is_committed(

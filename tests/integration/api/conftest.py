@@ -1,0 +1,95 @@
+"""Fixtures of the API tests: a container on the test database with a recording task sender,
+its app, and clients holding the full token, the ws_a-only token, or none."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from anyio.from_thread import BlockingPortal, start_blocking_portal
+from fastapi import FastAPI
+from pydantic import SecretStr
+
+from campaign_billing.api.app import create_app
+from campaign_billing.api.dependencies import customer_gateway
+from campaign_billing.settings import Settings
+from campaign_billing.wiring import Container, build_container
+
+from .api_harness import TOKEN, WS_A_TOKEN, ApiClient, RecordingCustomers, World, seed_world
+
+SentTask = tuple[str, dict[str, Any], str]
+
+
+@pytest.fixture
+def api_settings(settings: Settings) -> Settings:
+    return settings.model_copy(
+        update={
+            "api_tokens": SecretStr(f"{TOKEN}, {WS_A_TOKEN}=ws_a"),
+            # No real Stripe here: a test that needs one starts the Stripe test server.
+            "stripe_api_base": "http://127.0.0.1:9",
+            "stripe_max_attempts": 1,
+        }
+    )
+
+
+@pytest.fixture
+def sent_tasks() -> list[SentTask]:
+    return []
+
+
+@pytest.fixture
+def container(
+    api_settings: Settings, clean_db: None, sent_tasks: list[SentTask]
+) -> Iterator[Container]:
+    built = build_container(
+        api_settings,
+        task_sender=lambda name, kwargs, queue: sent_tasks.append((name, kwargs, queue)),
+    )
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def customers() -> RecordingCustomers:
+    return RecordingCustomers()
+
+
+@pytest.fixture
+def app(container: Container, customers: RecordingCustomers) -> FastAPI:
+    """The app, with Stripe customers answered by `customers` (a test wanting the real gateway
+    clears `app.dependency_overrides`)."""
+    built = create_app(container)
+    built.dependency_overrides[customer_gateway] = lambda: customers
+    return built
+
+
+@pytest.fixture
+def portal() -> Iterator[BlockingPortal]:
+    with start_blocking_portal() as running:
+        yield running
+
+
+@pytest.fixture
+def client_for(app: FastAPI, portal: BlockingPortal) -> Iterator[Callable[[str | None], ApiClient]]:
+    clients: list[ApiClient] = []
+
+    def make(token: str | None) -> ApiClient:
+        client = ApiClient(portal, app, token)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def api(client_for: Callable[[str | None], ApiClient]) -> ApiClient:
+    """Holds the token that may touch every workspace."""
+    return client_for(TOKEN)
+
+
+@pytest.fixture
+def world(api: ApiClient) -> World:
+    return seed_world(api)

@@ -1,0 +1,1 @@
+"""Stripe webhooks: ingest through the real endpoint, processing, convergence, replay."""

@@ -247,9 +247,10 @@ class StripeGateway:
         )
         return str(session.id), str(session.url)
 
-    def expire_session(self, session_id: str) -> str:
-        """Expires an open Checkout Session so it can no longer be paid; returns the session's
-        status afterwards ("expired", or "complete" when the cardholder paid first)."""
+    def expire_session(self, session_id: str) -> tuple[str, str | None]:
+        """Expires an open Checkout Session so it can no longer be paid. Returns the session's
+        status afterwards ("expired", or "complete" when the cardholder paid first) and its
+        PaymentIntent id."""
         try:
             session = self._call(
                 "checkout.sessions.expire",
@@ -261,7 +262,9 @@ class StripeGateway:
                 "checkout.sessions.retrieve",
                 lambda: self._client.v1.checkout.sessions.retrieve(session_id),
             )
-        return str(session.status)
+        intent = session.payment_intent
+        intent_id = intent if isinstance(intent, str) or intent is None else intent.id
+        return str(session.status), intent_id
 
     # -- charges ------------------------------------------------------------------------------
     def charge(self, request: ChargeRequest) -> ChargeResult:

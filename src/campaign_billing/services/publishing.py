@@ -254,6 +254,8 @@ class _Target:
     account: BillingAccount
     payment_method: PaymentMethod
     owner_name: str
+    # Earlier requests of the campaign whose payment link may still be paid: closed first.
+    open_payment_links: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,6 +315,8 @@ def _charge_and_record(
     now: Clock,
 ) -> PublishStatus:
     started = time.monotonic()
+    if target.open_payment_links and not _close_payment_links(uow_factory, gateway, target, now):
+        return PublishStatus.SUCCEEDED
     result = gateway.charge(charge_request(target))
     log.info(
         "stripe_charge_answered",
@@ -380,7 +384,13 @@ def _claim(uow_factory: UowFactory, request_id: str, now: Clock) -> _Target | Pu
             uow.commit()
             log.info("charge_attempt_recorded", payer=payer.owner_name)
             return _Target(
-                request, campaign, charge, payer.account, payer.payment_method, payer.owner_name
+                request,
+                campaign,
+                charge,
+                payer.account,
+                payer.payment_method,
+                payer.owner_name,
+                tuple(uow.publishing.open_payment_links(campaign.id)),
             )
 
         # A charge attempt exists: a worker died, or this message is a redelivery. Carry on
@@ -393,7 +403,46 @@ def _claim(uow_factory: UowFactory, request_id: str, now: Clock) -> _Target | Pu
         if account is None or method is None:
             raise RuntimeError(f"charge {charge.id} names an account or card that is gone")
         log.info("charge_attempt_resumed")
-        return _Target(request, campaign, charge, account, method, owner_name(uow, account))
+        return _Target(
+            request,
+            campaign,
+            charge,
+            account,
+            method,
+            owner_name(uow, account),
+            tuple(uow.publishing.open_payment_links(campaign.id)),
+        )
+
+
+def _close_payment_links(
+    uow_factory: UowFactory, gateway: StripeGateway, target: _Target, now: Clock
+) -> bool:
+    """Expires the payment links of the campaign's earlier requests before charging, so the
+    cardholder cannot pay twice. Returns False when one was paid already: then that payment
+    publishes the campaign, this request charges nothing, and answers with that result."""
+    for earlier_id, session_id in target.open_payment_links:
+        status, intent_id = gateway.expire_session(session_id)
+        if status != "complete":
+            continue
+        log.info("payment_link_already_paid", earlier_publish_request_id=earlier_id)
+        with uow_factory() as uow:
+            # Ours first: one live charge per campaign, and this one never reached Stripe.
+            uow.publishing.settle_charge(
+                target.charge.id,
+                from_=[ChargeStatus.PENDING],
+                to=ChargeStatus.FAILED,
+                stripe_payment_intent_id=None,
+                at=now(),
+            )
+            earlier = uow.publishing.get(earlier_id)
+            if earlier is not None and earlier.charge is not None:
+                record_success(uow, earlier, earlier.charge, intent_id, now())
+            campaign = uow.directory.get_campaign(target.campaign.workspace_id, target.campaign.id)
+            assert campaign is not None
+            _finish_already_published(uow, target.request, campaign, from_=PublishStatus.PROCESSING)
+            uow.commit()
+        return False
+    return True
 
 
 def _reconcile(gateway: StripeGateway, target: _Target, result: ChargeResult) -> ChargeResult:
@@ -598,10 +647,14 @@ def _finish_failed(
     _count_outcome(uow, status, data)
 
 
-def _finish_already_published(uow: UnitOfWork, request: PublishRequest, campaign: Campaign) -> None:
-    won = uow.publishing.transition(
-        request.id, from_=[PublishStatus.QUEUED], to=PublishStatus.SUCCEEDED
-    )
+def _finish_already_published(
+    uow: UnitOfWork,
+    request: PublishRequest,
+    campaign: Campaign,
+    *,
+    from_: PublishStatus = PublishStatus.QUEUED,
+) -> None:
+    won = uow.publishing.transition(request.id, from_=[from_], to=PublishStatus.SUCCEEDED)
     if won:
         uow.outbox.add(
             _event(

@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import stripe
 
 from campaign_billing.adapters.stripe_gateway import ChargeOutcome
 from campaign_billing.domain.errors import CampaignNotFound
@@ -302,3 +303,43 @@ def test_a_worker_that_died_after_stripe_charged_is_finished_with_the_same_key(
     assert _request(container, accepted.request.id).charge.stripe_payment_intent_id == (
         charged.payment_intent_id
     )
+
+
+def _auth_required_campaign(container: Container, world: World) -> str:
+    world.user("agent_kim", "Kim Park", consent=True)
+    world.account(OwnerType.AGENT, "agent_kim", card="pm_card_authenticationRequired")
+    world.campaign("cmp_1", "admin_sam", billing=BillingSelection(BillingType.AGENT, "agent_kim"))
+    accepted = _accept(container, "cmp_1")
+    assert _process(container, accepted.request.id) is PublishStatus.REQUIRES_ACTION
+    return accepted.request.id
+
+
+def test_publishing_again_expires_the_earlier_payment_link(
+    container: Container, world: World, stripe_client: stripe.StripeClient
+) -> None:
+    first_id = _auth_required_campaign(container, world)
+    session_id = _request(container, first_id).checkout_session_id
+    again = _accept(container, "cmp_1")
+    assert again.created
+    _process(container, again.request.id)
+    assert stripe_client.v1.checkout.sessions.retrieve(session_id).status == "expired"
+
+
+def test_a_payment_link_paid_before_publishing_again_is_the_only_charge(
+    container: Container, world: World, stripe_server: StripeTestServer
+) -> None:
+    first_id = _auth_required_campaign(container, world)
+    session_id = _request(container, first_id).checkout_session_id
+    stripe_server.control.complete_checkout_session(session_id, payment_method="pm_card_visa")
+    paid = [e for e in stripe_server.control.ledger() if e["status"] == "succeeded"]
+
+    again = _accept(container, "cmp_1")
+    assert _process(container, again.request.id) is PublishStatus.SUCCEEDED
+
+    assert [e for e in stripe_server.control.ledger() if e["status"] == "succeeded"] == paid
+    first = _request(container, first_id)
+    assert first.status is PublishStatus.SUCCEEDED
+    assert first.charge.stripe_payment_intent_id == paid[0]["id"]
+    assert _request(container, again.request.id).charge.status is ChargeStatus.FAILED
+    with container.uow() as uow:
+        assert uow.directory.campaign_published_by("cmp_1") == first_id

@@ -144,6 +144,18 @@ class PublishingRepository:
             )
         )
 
+    def open_payment_links(self, campaign_id: str) -> list[tuple[str, str]]:
+        """(request id, Checkout Session id) of the campaign's requests still waiting for the
+        cardholder to pay through a payment link."""
+        rows = self.session.execute(
+            select(PublishRequestRow.id, PublishRequestRow.checkout_session_id).where(
+                PublishRequestRow.campaign_id == campaign_id,
+                PublishRequestRow.status == "requires_action",
+                PublishRequestRow.checkout_session_id.is_not(None),
+            )
+        )
+        return [(row[0], row[1]) for row in rows if row[1] is not None]
+
     def by_checkout_session(self, checkout_session_id: str) -> PublishRequest | None:
         return self._request(
             self.session.scalar(

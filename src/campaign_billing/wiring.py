@@ -55,7 +55,13 @@ class Container:
     def redis(self) -> Redis:
         if self.redis_factory is not None:
             return self.redis_factory()
-        return Redis.from_url(self.settings.redis_url, health_check_interval=30)
+        # Timeouts, so a hung Redis fails a probe or a relay round instead of hanging it.
+        return Redis.from_url(
+            self.settings.redis_url,
+            health_check_interval=30,
+            socket_timeout=5,
+            socket_connect_timeout=5,
+        )
 
     @cached_property
     def stripe_client(self) -> stripe.StripeClient:

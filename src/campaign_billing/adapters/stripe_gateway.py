@@ -273,7 +273,7 @@ class StripeGateway:
             "currency": request.price.currency,
             "customer": request.customer_id,
             "payment_method": request.payment_method_id,
-            "payment_method_types": ["card"],
+            "allowed_payment_method_types": ["card"],
             "confirm": True,
             # The cardholder is not present: Stripe answers authentication_required instead of
             # starting 3-D Secure (https://docs.stripe.com/payments/save-and-reuse).
@@ -414,7 +414,7 @@ class StripeGateway:
         params: dict[str, Any] = {
             "mode": "setup",
             "customer": customer_id,
-            "payment_method_types": ["card"],
+            "allowed_payment_method_types": ["card"],
             "metadata": dict(metadata),
             "setup_intent_data": {"metadata": dict(metadata)},
             "success_url": success_url,

@@ -18,6 +18,17 @@ from anyio.from_thread import BlockingPortal
 from fastapi import FastAPI
 
 from campaign_billing.adapters.orm import PaymentMethodRow
+from campaign_billing.domain.model import (
+    BillingSelection,
+    BillingType,
+    Campaign,
+    CampaignVersion,
+    Money,
+    Office,
+    Role,
+    User,
+    Workspace,
+)
 from campaign_billing.wiring import Container
 
 TOKEN = "test-token"
@@ -105,41 +116,34 @@ def campaign_body(
     return body
 
 
-def seed_world(api: ApiClient) -> World:
+def seed_world(container: Container) -> World:
+    """Stores the world in one transaction (the routes that sync it have their own tests)."""
     world = World()
-    for ws, office, agent, campaign, name in (
-        (world.ws_a, world.office_a, world.agent_a, world.campaign_a, "Jane Doe"),
-        (world.ws_b, world.office_b, world.agent_b, world.campaign_b, "Bob Roe"),
-    ):
-        requests: list[tuple[str, dict[str, Any]]] = [
-            (f"/v1/workspaces/{ws}", {"name": f"Realty {ws}"}),
-            (f"/v1/offices/{office}", {"workspace_id": ws, "name": f"Downtown {ws}"}),
-            (
-                f"/v1/users/{agent}",
-                {
-                    "workspace_id": ws,
-                    "name": name,
-                    "email": f"{agent}@example.com",
-                    "role": "agent",
-                    "office_id": office,
-                },
-            ),
-            (f"/v1/campaigns/{campaign}", campaign_body(ws, office, agent)),
-        ]
-        for url, body in requests:
-            response = api.put(url, json=body)
-            assert response.status_code == 200, response.text
-    response = api.put(
-        f"/v1/users/{world.admin_a}",
-        json={
-            "workspace_id": world.ws_a,
-            "name": "Ann Admin",
-            "email": "ann@example.com",
-            "role": "admin",
-            "office_id": None,
-        },
-    )
-    assert response.status_code == 200, response.text
+    with container.uow() as uow:
+        for ws, office, agent, campaign, name in (
+            (world.ws_a, world.office_a, world.agent_a, world.campaign_a, "Jane Doe"),
+            (world.ws_b, world.office_b, world.agent_b, world.campaign_b, "Bob Roe"),
+        ):
+            uow.directory.upsert_workspace(Workspace(ws, f"Realty {ws}"))
+            uow.directory.upsert_office(Office(office, ws, f"Downtown {ws}"))
+            uow.directory.upsert_user(
+                User(agent, ws, name, f"{agent}@example.com", Role.AGENT, office)
+            )
+            uow.directory.upsert_campaign(
+                Campaign(
+                    id=campaign,
+                    workspace_id=ws,
+                    office_id=office,
+                    created_by=agent,
+                    version=CampaignVersion.V2,
+                    price=Money(15000, "usd"),
+                    billing=BillingSelection(BillingType.AGENT, billing_user_id=agent),
+                )
+            )
+        uow.directory.upsert_user(
+            User(world.admin_a, world.ws_a, "Ann Admin", "ann@example.com", Role.ADMIN, None)
+        )
+        uow.commit()
     return world
 
 

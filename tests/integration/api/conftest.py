@@ -91,5 +91,29 @@ def api(client_for: Callable[[str | None], ApiClient]) -> ApiClient:
 
 
 @pytest.fixture
-def world(api: ApiClient) -> World:
-    return seed_world(api)
+def world(container: Container) -> World:
+    return seed_world(container)
+
+
+@pytest.fixture(scope="module")
+def storeless_for() -> Iterator[Callable[[str | None], ApiClient]]:
+    """Clients (holding the given token, or none) of an app whose database has no tables: for
+    requests that must be refused before anything is read or stored. One that got further
+    would fail there (503), not with the 4xx its test expects."""
+    settings = Settings(api_tokens=SecretStr(TOKEN), database_url="sqlite://")
+    app = create_app(build_container(settings))
+    clients: list[ApiClient] = []
+    with start_blocking_portal() as running:
+
+        def make(token: str | None) -> ApiClient:
+            clients.append(ApiClient(running, app, token))
+            return clients[-1]
+
+        yield make
+        for client in clients:
+            client.close()
+
+
+@pytest.fixture
+def storeless(storeless_for: Callable[[str | None], ApiClient]) -> ApiClient:
+    return storeless_for(TOKEN)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from fastapi import FastAPI
 from sqlalchemy import Engine, text
 
@@ -96,8 +95,6 @@ def test_a_stripe_outage_keeps_the_account_and_a_retry_completes_it_under_the_sa
     assert len(customers.calls) == 2
 
 
-# StripeGateway passes tenacity's deprecated `initial`; harmless, and not this test's subject.
-@pytest.mark.filterwarnings("ignore:The 'initial' parameter is deprecated:DeprecationWarning")
 def test_the_real_gateway_answers_503_when_stripe_cannot_be_reached(
     app: FastAPI, api: ApiClient, world: World
 ) -> None:

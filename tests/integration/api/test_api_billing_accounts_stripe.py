@@ -14,11 +14,6 @@ from campaign_billing.wiring import Container
 
 from .api_harness import ApiClient, World
 
-pytestmark = [
-    # StripeGateway passes tenacity's deprecated `initial`; harmless, and not these tests' subject.
-    pytest.mark.filterwarnings("ignore:The 'initial' parameter is deprecated:DeprecationWarning"),
-]
-
 
 @pytest.fixture(scope="module")
 def stripe_server() -> Iterator[StripeTestServer]:

@@ -151,6 +151,7 @@ def test_a_publish_request_reads_as_api_md_describes_it(
     assert body["status"] == "failed"
     assert body["failure"]["code"] == "payment_provider_unavailable"
     assert body["failure"]["retryable"] is True
+    assert body["created_at"] <= body["updated_at"]  # the view's extra fields pass through
     assert body["charge"] == {
         "amount": 15000,
         "currency": "usd",

@@ -16,6 +16,7 @@ TASK_ROUTES = {
     "campaign_billing.publish": {"queue": "publish"},
     "campaign_billing.request_publish": {"queue": "publish"},
     "campaign_billing.stripe_event": {"queue": "webhooks"},
+    "campaign_billing.backfill_events": {"queue": "webhooks"},
     "campaign_billing.sweep": {"queue": "events"},
     "campaign_billing.relay_outbox": {"queue": "events"},
 }

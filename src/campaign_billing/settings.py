@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     stripe_timeout_seconds: float = Field(default=20.0, gt=0)
     webhook_max_body_bytes: int = Field(default=256 * 1024, gt=0)
     webhook_tolerance_seconds: int = Field(default=300, gt=0)
+    # The sweep resends a request still queued or processing after this long (its message was
+    # lost, or its worker died); longer than any healthy publish takes.
+    sweep_stale_after_seconds: float = Field(default=60.0, gt=0)
     # Where Stripe Checkout sends the cardholder back (setup and payment links).
     checkout_success_url: str = "https://app.example.com/billing/done"
     checkout_cancel_url: str = "https://app.example.com/billing/cancelled"

@@ -23,6 +23,8 @@ from typing import Any
 import httpx
 import redis
 
+from campaign_billing.stripe_server import StripeTestServer
+
 BIN = Path(sys.executable).parent
 TOKEN = "e2e-token"
 WEBHOOK_SECRET = "whsec_e2e_secret"
@@ -55,6 +57,7 @@ class Stack:
     broker_url: str
     stripe_base: str
     log_dir: Path
+    stripe: StripeTestServer
     api_port: int = field(default_factory=free_port)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     extra_env: dict[str, str] = field(default_factory=dict)
@@ -80,15 +83,17 @@ class Stack:
         env.update(self.extra_env)
         return env
 
-    def _spawn(self, name: str, *args: str) -> subprocess.Popen[bytes]:
-        log = (self.log_dir / f"{name}.log").open("ab")
-        process = subprocess.Popen(
-            [str(BIN / "campaign-billing"), *args],
-            env=self.env(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    def _spawn(
+        self, name: str, *args: str, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        with (self.log_dir / f"{name}.log").open("ab") as log:
+            process = subprocess.Popen(
+                [str(BIN / "campaign-billing"), *args],
+                env={**self.env(), **(env or {})},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         self.processes[name] = process
         return process
 
@@ -102,8 +107,18 @@ class Stack:
         except httpx.HTTPError:
             return False
 
-    def start_worker(self, name: str = "worker1", concurrency: int = 8) -> None:
-        self._spawn(name, "worker", "--concurrency", str(concurrency), "--hostname", f"{name}@e2e")
+    def start_worker(
+        self, name: str = "worker1", concurrency: int = 8, env: dict[str, str] | None = None
+    ) -> None:
+        self._spawn(
+            name,
+            "worker",
+            "--concurrency",
+            str(concurrency),
+            "--hostname",
+            f"{name}@e2e",
+            env=env,
+        )
 
     def start_relay(self) -> None:
         self._spawn("relay", "relay", "--sweep-every", "1")

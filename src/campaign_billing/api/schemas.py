@@ -259,7 +259,11 @@ BillingIn = Annotated[OfficeBillingIn | AgentBillingIn, Field(discriminator="typ
 
 
 class CampaignIn(RequestModel):
-    workspace_id: Id
+    workspace_id: Id | None = Field(
+        default=None,
+        description="Optional: the campaign's office decides its workspace; when given, it "
+        "must be the office's.",
+    )
     office_id: Id
     created_by: Id
     version: Literal["v1", "v2"]
@@ -267,7 +271,7 @@ class CampaignIn(RequestModel):
     currency: Currency
     billing: BillingIn
 
-    def to_domain(self, campaign_id: str) -> Campaign:
+    def to_domain(self, campaign_id: str, workspace_id: str) -> Campaign:
         billing = (
             BillingSelection(
                 type=BillingType.AGENT,
@@ -279,7 +283,7 @@ class CampaignIn(RequestModel):
         )
         return Campaign(
             id=campaign_id,
-            workspace_id=self.workspace_id,
+            workspace_id=workspace_id,
             office_id=self.office_id,
             created_by=self.created_by,
             version=CampaignVersion(self.version),

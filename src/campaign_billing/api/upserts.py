@@ -96,5 +96,14 @@ def put_billing_settings(
 def put_campaign(
     campaign_id: PathId, body: CampaignIn, caller: CallerDep, container: ContainerDep
 ) -> CampaignOut:
-    authorize_write(caller, body.workspace_id)
-    return CampaignOut.of(directory.upsert_campaign(container.uow, body.to_domain(campaign_id)))
+    office_workspace = directory.owning_workspace(container.uow, RowKind.OFFICE, body.office_id)
+    workspace_id = body.workspace_id or office_workspace
+    if workspace_id is None:
+        # Neither named nor known through the office: let the upsert say which parent is missing.
+        raise directory.UnknownParent("office", body.office_id, "")
+    authorize_write(caller, workspace_id)
+    if office_workspace is not None and caller.visible(office_workspace) is None:
+        raise directory.UnknownParent("office", body.office_id, workspace_id)
+    return CampaignOut.of(
+        directory.upsert_campaign(container.uow, body.to_domain(campaign_id, workspace_id))
+    )

@@ -6,15 +6,20 @@ Rich for the tables and progress bars support staff and operators read.
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
+import time
+from datetime import timedelta
 from typing import Annotated
 
 import structlog
 import typer
 
+from campaign_billing.cli.webhooks import webhooks_app
 from campaign_billing.logging import configure_logging
 from campaign_billing.settings import load_settings
+from campaign_billing.wiring import Container
 
 app = typer.Typer(
     help="Publishes real-estate marketing campaigns and charges them through Stripe.",
@@ -23,6 +28,7 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database migrations (Alembic).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(webhooks_app, name="webhooks")
 
 
 def _setup_logging() -> None:
@@ -105,9 +111,12 @@ def relay(
     sweep_every: Annotated[
         float, typer.Option(help="Seconds between sweeps (stale requests, unknown charges).")
     ] = 10.0,
+    backfill_every: Annotated[
+        float, typer.Option(help="Seconds between Stripe event backfills (missed webhooks).")
+    ] = 600.0,
 ) -> None:
-    """Relay the outbox to the Redis stream, and run the sweep periodically."""
-    from campaign_billing.services import sweep
+    """Relay the outbox to the Redis stream; run the sweep and schedule the webhook backfill."""
+    from campaign_billing.events.relay import run_relay
     from campaign_billing.wiring import build_container
 
     _setup_logging()
@@ -115,21 +124,48 @@ def relay(
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-
-    def sweeper() -> None:
-        while not stop.wait(sweep_every):
-            try:
-                sweep.resend_stale_requests(container.uow, container.send_publish)
-                sweep.reconcile_unknown_charges(container.uow, container.gateway)
-            except Exception:
-                # The sweep retries on its next round; the relay must keep relaying.
-                structlog.get_logger().exception("sweep_failed")
-
-    threading.Thread(target=sweeper, name="sweep", daemon=True).start()
-    from campaign_billing.events.relay import run_relay
-
+    threading.Thread(
+        target=_sweep_forever, args=(container, stop, sweep_every, backfill_every), daemon=True
+    ).start()
     run_relay(container.uow, container.redis, container.settings.event_stream, stop)
     container.close()
+
+
+def _sweep_forever(
+    container: Container, stop: threading.Event, every: float, backfill_every: float
+) -> None:
+    """The periodic work of the service, in the relay process (one per deployment is enough;
+    two are harmless: every step is idempotent)."""
+    from campaign_billing.services import sweep
+
+    log = structlog.get_logger()
+    next_backfill = time.monotonic()
+    while not stop.wait(every):
+        try:
+            sweep.resend_stale_requests(
+                container.uow,
+                container.send_publish,
+                older_than=timedelta(seconds=container.settings.sweep_stale_after_seconds),
+            )
+            sweep.reconcile_unknown_charges(container.uow, container.gateway)
+            if time.monotonic() >= next_backfill:
+                container.send_task("campaign_billing.backfill_events", {}, "webhooks")
+                next_backfill = time.monotonic() + backfill_every
+        except Exception:
+            # Retried on the next round; the relay must keep relaying meanwhile.
+            log.exception("sweep_failed")
+
+
+@app.command()
+def demo() -> None:
+    """Run the whole product on embedded defaults and play the help-centre article's
+    situations end to end (set DATABASE_URL and REDIS_URL to use PostgreSQL and Redis)."""
+    from campaign_billing.demo.run import run_demo
+
+    # The demo prints its own story; the service's logs only when asked for.
+    configure_logging(os.environ.get("LOG_LEVEL", "WARNING"))
+    if not run_demo():
+        raise typer.Exit(1)
 
 
 @app.command("stripe-server")

@@ -19,7 +19,7 @@ def create_celery(settings: Settings) -> Celery:
     config = celery_config(settings)
     check_visibility_timeout(config)
     app.conf.update(config)
-    app.conf.imports = ("campaign_billing.workers.tasks",)
+    app.conf.imports = ("campaign_billing.workers.tasks", "campaign_billing.workers.webhook_tasks")
     return app
 
 

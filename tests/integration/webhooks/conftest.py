@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from celery import Celery
+from celery.contrib.testing.worker import start_worker
 from pydantic import SecretStr
 
 from campaign_billing.domain.model import BillingAccount, OwnerType
@@ -13,6 +15,9 @@ from campaign_billing.services.accounts import open_billing_account
 from campaign_billing.settings import Settings
 from campaign_billing.stripe_server import ControlClient, StripeServerSettings, StripeTestServer
 from campaign_billing.wiring import Container, build_container
+from campaign_billing.workers.celery_app import create_celery, set_celery
+from campaign_billing.workers.runtime import set_container
+from campaign_billing.workers.webhook_tasks import RetryPolicy, set_retry_policy
 from tests.integration.webhooks.webhook_harness import (
     OLD_SECRET,
     SECRET,
@@ -96,3 +101,28 @@ def jane_account(world: World, container: Container) -> BillingAccount:
         owner_id="agent_jane",
     )
     return opened.account
+
+
+@pytest.fixture
+def celery_worker(container: Container) -> Iterator[Celery]:
+    """A real Celery worker (threads pool) in this process, on the test Redis, consuming the
+    `webhooks` queue; the container now sends its tasks through the broker."""
+    app = create_celery(container.settings)
+    container.task_sender = None
+    set_celery(app)
+    set_container(container)
+    set_retry_policy(RetryPolicy(max_attempts=3, base_seconds=0.2, cap_seconds=0.5))
+    try:
+        with start_worker(
+            app,
+            pool="threads",
+            concurrency=4,
+            perform_ping_check=False,
+            queues="webhooks",
+            loglevel="WARNING",
+            shutdown_timeout=20,
+        ):
+            yield app
+    finally:
+        set_retry_policy(RetryPolicy())
+        set_container(None)

@@ -25,6 +25,8 @@ class Situation:
     article: str
     campaign_id: str
     expected: str  # "succeeded", a failure code, or "requires_action"
+    # What people do before publishing, beyond the world everyone shares.
+    prepare: Callable[[DemoClient], None] | None = None
 
 
 @dataclass
@@ -81,6 +83,13 @@ SITUATIONS = (
         "billing_account_inactive",
     ),
     Situation(
+        "The agent saves a card through Stripe, and publishes again",
+        "Creating a Billing Account: Add a payment method > Continue to Stripe > Save",
+        "cmp_no_card",
+        "succeeded",
+        prepare=lambda client: client.save_card_for("u_noor", "4242424242424242"),
+    ),
+    Situation(
         "A Campaign V1 with agent billing",
         "Common Confusion > Wrong person is being charged (Campaign V1)",
         "cmp_v1_agent",
@@ -108,6 +117,7 @@ class DemoClient:
         )
         self.stripe = stripe
         self.redis = redis
+        self.accounts: dict[str, str] = {}
 
     def _ok(self, response: httpx.Response) -> dict[str, Any]:
         if response.status_code >= 400:
@@ -147,10 +157,14 @@ class DemoClient:
         account = self.post(
             "/v1/billing-accounts", {"owner_type": owner_type, "owner_id": owner_id}
         )
-        if card is None:
-            return str(account["id"])
+        self.accounts[owner_id] = str(account["id"])
+        if card is not None:
+            self.save_card(str(account["id"]), card)
+        return str(account["id"])
+
+    def save_card(self, account_id: str, card: str) -> None:
         session = self.post(
-            f"/v1/billing-accounts/{account['id']}/setup-session",
+            f"/v1/billing-accounts/{account_id}/setup-session",
             {
                 "success_url": "https://app.example.com/billing/saved",
                 "cancel_url": "https://app.example.com/billing",
@@ -159,10 +173,9 @@ class DemoClient:
         # The cardholder types the card on Stripe's page; Stripe tells us by webhook.
         self.stripe.control.complete_checkout_session(session["session_id"], card=card)
         self.wait(
-            lambda: self.get(f"/v1/billing-accounts/{account['id']}")["status"] == "active",
-            f"billing account of {owner_id} to become active",
+            lambda: self.get(f"/v1/billing-accounts/{account_id}")["status"] == "active",
+            f"billing account {account_id} to become active",
         )
-        return str(account["id"])
 
     def campaign(
         self, campaign_id: str, created_by: str, billing: dict[str, Any], version: str = "v2"
@@ -179,7 +192,12 @@ class DemoClient:
             },
         )
 
+    def save_card_for(self, owner_id: str, card: str) -> None:
+        self.save_card(self.accounts[owner_id], card)
+
     def publish(self, situation: Situation) -> Outcome:
+        if situation.prepare is not None:
+            situation.prepare(self)
         accepted = self.post(f"/v1/campaigns/{situation.campaign_id}/publish")
         request_id = accepted["publish_request_id"]
         final = self.wait(

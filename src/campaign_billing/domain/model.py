@@ -141,7 +141,8 @@ class PaymentMethod:
 
     @property
     def label(self) -> str:
-        return f"{self.brand.title()} ending {self.last4} (expires {self.exp_month:02d}/{self.exp_year})"
+        expiry = f"{self.exp_month:02d}/{self.exp_year}"
+        return f"{self.brand.title()} ending {self.last4} (expires {expiry})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -364,7 +364,7 @@ def _claim(uow_factory: UowFactory, request_id: str, now: Clock) -> _Target | Pu
             except BillingFailure as failure:
                 _finish_failed(uow, request, failure)
                 uow.commit()
-                log.info("publish_resolution_failed", code=failure.code)
+                log.info("publish_resolution_failed", code=failure.code, campaign_id=campaign.id)
                 return PublishStatus.FAILED
             charge = Charge(
                 id=new_id("chg"),
@@ -382,7 +382,12 @@ def _claim(uow_factory: UowFactory, request_id: str, now: Clock) -> _Target | Pu
                 request.id, from_=[PublishStatus.QUEUED], to=PublishStatus.PROCESSING
             )
             uow.commit()
-            log.info("charge_attempt_recorded", payer=payer.owner_name)
+            log.info(
+                "charge_attempt_recorded",
+                campaign_id=campaign.id,
+                billing_account_id=payer.account.id,
+                idempotency_key=charge.idempotency_key,
+            )
             return _Target(
                 request,
                 campaign,
@@ -402,7 +407,12 @@ def _claim(uow_factory: UowFactory, request_id: str, now: Clock) -> _Target | Pu
         method = account.find_payment_method(charge.payment_method_id) if account else None
         if account is None or method is None:
             raise RuntimeError(f"charge {charge.id} names an account or card that is gone")
-        log.info("charge_attempt_resumed")
+        log.info(
+            "charge_attempt_resumed",
+            campaign_id=campaign.id,
+            billing_account_id=charge.billing_account_id,
+            idempotency_key=charge.idempotency_key,
+        )
         return _Target(
             request,
             campaign,

@@ -71,6 +71,8 @@ def configure_logging(level: str = "INFO", json: bool | None = None) -> None:
             processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
         )
     )
+    # Python warnings (Celery's running-as-root warning among them) become log lines too.
+    logging.captureWarnings(True)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(_level(level))

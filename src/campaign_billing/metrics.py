@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from prometheus_client import Counter, Histogram
 
 STRIPE_CALLS = Counter(
     "campaign_billing_stripe_calls_total",
-    "Stripe API calls by operation and result (ok, CardError, TransientStripeError, ...).",
+    "Stripe API calls by operation and result (ok, CardError, TransientStripeError, ...); each "
+    "TransientStripeError is retried under the same idempotency key until the budget is spent.",
     ["operation", "result"],
 )
 STRIPE_CALL_SECONDS = Histogram(
@@ -27,6 +30,20 @@ CHARGE_SECONDS = Histogram(
 )
 
 
+WEBHOOK_LAG_SECONDS = Histogram(
+    "campaign_billing_webhook_lag_seconds",
+    "From Stripe creating an event (its `created`, whole seconds) to a worker finishing it, by "
+    "the status it ended in (processed, skipped).",
+    ["status"],
+    # Seconds when healthy; minutes through retries; hours to days through a backfill or replay.
+    buckets=(1, 2, 5, 10, 30, 60, 300, 900, 3600, 6 * 3600, 24 * 3600, 3 * 24 * 3600),
+)
+
+
 def observe_stripe_call(operation: str, result: str, seconds: float) -> None:
     STRIPE_CALLS.labels(operation, result).inc()
     STRIPE_CALL_SECONDS.labels(operation).observe(seconds)
+
+
+def observe_webhook_lag(status: str, stripe_created: int, finished_at: datetime) -> None:
+    WEBHOOK_LAG_SECONDS.labels(status).observe(max(0.0, finished_at.timestamp() - stripe_created))

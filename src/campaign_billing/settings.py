@@ -43,6 +43,13 @@ class Settings(BaseSettings):
     checkout_success_url: str = "https://app.example.com/billing/done"
     checkout_cancel_url: str = "https://app.example.com/billing/cancelled"
     event_stream: str = "campaign-billing.events"
+    # A worker serves its own Prometheus metrics (Stripe calls, charge latency, webhook lag) on
+    # this port; 0 turns the server off (docs/operations.md "Metrics").
+    worker_metrics_port: int = Field(default=0, ge=0, le=65535)
+    worker_metrics_host: str = "127.0.0.1"
+    # The API's /metrics counts rows (publish outcomes, outbox backlog, parked webhook events)
+    # at most this often, whatever the number of scrapers; 0 counts on every scrape.
+    metrics_db_refresh_seconds: float = Field(default=10.0, ge=0)
     log_level: str = "INFO"
     log_json: bool | None = None
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import structlog
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from sqlalchemy import text
 from starlette.responses import JSONResponse, Response
 
 from campaign_billing.api.dependencies import ContainerDep
 from campaign_billing.api.schemas import HealthOut, ReadinessOut
+from campaign_billing.observability.database_gauges import DatabaseGauges
 from campaign_billing.wiring import Container
 
 log = structlog.get_logger(__name__)
@@ -55,8 +56,20 @@ def readyz(container: ContainerDep) -> JSONResponse:
     response_class=Response,
     responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "The metrics."}},
 )
-def metrics() -> Response:
-    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+def metrics(request: Request, container: ContainerDep) -> Response:
+    """This process's counters, then the database's counts (publish outcomes by failure code,
+    outbox backlog, parked webhook events), which hold every process's work."""
+    body = generate_latest(REGISTRY) + _database_gauges(request, container).render()
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+def _database_gauges(request: Request, container: Container) -> DatabaseGauges:
+    # One per app, made on the first scrape (nothing connects before), so its cache is shared.
+    gauges: DatabaseGauges | None = getattr(request.app.state, "database_gauges", None)
+    if gauges is None:
+        gauges = DatabaseGauges(container.engine, container.settings.metrics_db_refresh_seconds)
+        request.app.state.database_gauges = gauges
+    return gauges
 
 
 def _select_one(container: Container) -> None:

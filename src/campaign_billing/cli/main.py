@@ -10,12 +10,13 @@ import os
 import signal
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import structlog
 import typer
 
+from campaign_billing.cli import support
 from campaign_billing.cli.webhooks import webhooks_app
 from campaign_billing.logging import configure_logging
 from campaign_billing.settings import load_settings
@@ -91,7 +92,9 @@ def worker(
     from campaign_billing.workers.celery_app import get_celery
 
     _setup_logging()
+    # --quiet: no banner on stdout, so the worker's output stays JSON lines.
     argv = [
+        "--quiet",
         "worker",
         f"--pool={pool}",
         f"--concurrency={concurrency}",
@@ -137,6 +140,8 @@ def _sweep_forever(
     """The periodic work of the service, in the relay process (one per deployment is enough;
     two are harmless: every step is idempotent)."""
     from campaign_billing.services import sweep
+    from campaign_billing.services.event_sweep import resend_lost_event_messages
+    from campaign_billing.workers.webhook_tasks import retry_policy
 
     log = structlog.get_logger()
     next_backfill = time.monotonic()
@@ -148,6 +153,13 @@ def _sweep_forever(
                 older_than=timedelta(seconds=container.settings.sweep_stale_after_seconds),
             )
             sweep.reconcile_unknown_charges(container.uow, container.gateway)
+            resend_lost_event_messages(
+                container.uow,
+                container.send_stripe_event,
+                now=datetime.now(UTC),
+                stale_after=timedelta(seconds=container.settings.sweep_stale_after_seconds),
+                retries_due_within=retry_policy().retries_due_within,
+            )
             if time.monotonic() >= next_backfill:
                 container.send_task("campaign_billing.backfill_events", {}, "webhooks")
                 next_backfill = time.monotonic() + backfill_every
@@ -180,6 +192,11 @@ def stripe_server(
 
     _setup_logging()
     serve_stripe(host, port, latency_ms=latency_ms, jitter_ms=jitter_ms)
+
+
+# The support reads (docs/support.md), listed after the commands that run the service.
+for support_command in (support.options, support.explain, support.statement):
+    app.command()(support_command)
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 import structlog
 
+from campaign_billing import metrics
 from campaign_billing.adapters.repositories.stripe_events import (
     PENDING,
     StripeEventRepository,
@@ -197,6 +198,7 @@ def _work(deps: EventDeps, event_id: str) -> Attempt:
         handled = handle_event(uow, deps, current.payload)
         events.finish(event_id, handled.status, at=deps.now())
         uow.commit()
+    metrics.observe_webhook_lag(handled.status.value, current.stripe_created, deps.now())
     log.info(
         "stripe_event_handled",
         event_type=current.type,

@@ -9,6 +9,7 @@ import structlog
 from celery import Celery, signals
 
 from campaign_billing.celeryconfig import celery_config, check_visibility_timeout
+from campaign_billing.observability import worker_metrics
 from campaign_billing.settings import Settings, load_settings
 
 _app: Celery | None = None
@@ -44,6 +45,17 @@ def _bind_task_context(task_id: str | None = None, task: Any = None, **_: Any) -
 @signals.task_postrun.connect
 def _clear_task_context(**_: Any) -> None:
     structlog.contextvars.clear_contextvars()
+
+
+@signals.worker_init.connect
+def _start_metrics_server(sender: Any = None, **_: Any) -> None:
+    # In the worker's main process, where the threads pool runs every task.
+    worker_metrics.start(load_settings(), pool=str(getattr(sender, "pool_cls", "")))
+
+
+@signals.worker_shutdown.connect
+def _stop_metrics_server(**_: Any) -> None:
+    worker_metrics.stop()
 
 
 def __getattr__(name: str) -> Any:

@@ -7,10 +7,12 @@ Unit tests (tests/unit) need none of this and never touch a service.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import OperationalError
 
 from campaign_billing.adapters.orm import Base
 from campaign_billing.migrations.runner import upgrade
@@ -55,8 +57,17 @@ def engine(database_url: str) -> Iterator[Engine]:
 def clean_db(engine: Engine) -> None:
     """Every test starts from empty tables (isolation without per-test migrations)."""
     tables = ", ".join(f'"{t.name}"' for t in reversed(Base.metadata.sorted_tables))
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    # End-to-end tests truncate under a running relay and workers: their short transactions can
+    # make PostgreSQL pick the TRUNCATE as a deadlock victim. It is safe to try again.
+    for attempt in range(5):
+        try:
+            with engine.begin() as conn:
+                conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            return
+        except OperationalError:
+            if attempt == 4:
+                raise
+            time.sleep(0.2)
 
 
 @pytest.fixture

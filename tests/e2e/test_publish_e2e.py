@@ -301,8 +301,10 @@ def test_a_worker_killed_after_stripe_charged_ends_with_one_charge_and_success(
 def test_two_worker_processes_together_hold_the_account_wide_stripe_rate_limit(
     platform: Platform, stack: Stack
 ) -> None:
-    limit = 20.0
-    campaigns = 120
+    # Low enough that two CPU-starved workers still have capacity to spare: the test measures the
+    # limiter, not the machine.
+    limit = 10.0
+    campaigns = 80
     for number in range(campaigns):
         platform.campaign(f"cmp_{number}", "u_jane")
     stack.kill("worker1", signal.SIGTERM)

@@ -7,11 +7,12 @@ import structlog
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.routing import APIRoute
 
-from campaign_billing.api import billing_accounts, health, publishing, upserts
+from campaign_billing.api import billing_accounts, health, publishing, support, upserts
 from campaign_billing.api.auth import TokenVerifier
 from campaign_billing.api.body_guard import MAX_BODY_BYTES, BodyGuardMiddleware
 from campaign_billing.api.dependencies import bind_route_ids, require_caller
 from campaign_billing.api.errors import install_error_handlers
+from campaign_billing.api.lost_connection import install_lost_connection_retry
 from campaign_billing.api.request_context import RequestContextMiddleware
 from campaign_billing.api.schemas import error_responses
 from campaign_billing.api.webhooks import make_webhook_endpoint
@@ -44,6 +45,8 @@ def create_app(container: Container) -> FastAPI:
     app.state.container = container
     app.state.token_verifier = verifier
     install_error_handlers(app)
+    # Innermost: a request whose database connection was cut is answered by a second run.
+    install_lost_connection_retry(app)
     # Added last runs first: the request context wraps everything, the body guard included.
     app.add_middleware(BodyGuardMiddleware)
     app.add_middleware(RequestContextMiddleware)
@@ -51,9 +54,9 @@ def create_app(container: Container) -> FastAPI:
     v1 = APIRouter(
         # On the router, not on each route, so that no /v1 route can be added without a token.
         dependencies=[Depends(require_caller), Depends(bind_route_ids)],
-        responses=error_responses(401, 413, 415, 422, 503),
+        responses=error_responses(400, 401, 413, 415, 422, 503),
     )
-    for module in (upserts, billing_accounts, publishing):
+    for module in (upserts, billing_accounts, publishing, support):
         v1.include_router(module.router)
     app.include_router(v1)
     app.include_router(health.router)

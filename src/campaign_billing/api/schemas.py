@@ -107,6 +107,7 @@ class ErrorResponse(BaseModel):
 
 
 _ERROR_MEANINGS = {
+    400: "The body cannot be read as UTF-8 JSON (`bad_request`).",
     401: "Missing or unknown bearer token (`unauthorized`).",
     403: "The token may not change the workspace the body names (`forbidden`).",
     404: "No such resource in a workspace the token may see (`not_found`, ...).",

@@ -46,6 +46,9 @@ def _concrete(path: str) -> str:
 def test_the_route_list_is_the_whole_v1_api() -> None:
     assert V1_ROUTES == [
         ("GET", "/v1/billing-accounts/{billing_account_id}"),
+        ("GET", "/v1/billing-accounts/{billing_account_id}/statement"),
+        ("GET", "/v1/billing-options"),
+        ("GET", "/v1/campaigns/{campaign_id}/billing-explanation"),
         ("GET", "/v1/publish-requests/{publish_request_id}"),
         ("POST", "/v1/billing-accounts"),
         ("POST", "/v1/billing-accounts/{billing_account_id}/setup-session"),

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from campaign_billing.adapters.orm import CampaignRow, OfficeRow, UserRow, WorkspaceRow
@@ -167,3 +168,28 @@ class DirectoryRepository:
         return self.session.scalar(
             select(CampaignRow.published_by_request_id).where(CampaignRow.id == campaign_id)
         )
+
+    # -- support reads (billing options) ---------------------------------------------------------
+    def hold_office_people(
+        self, workspace_id: str, office_id: str, also_user_ids: Iterable[str] = ()
+    ) -> list[object]:
+        """Loads the office, its users and `also_user_ids` into the session and returns their
+        rows. The session's identity map keeps rows only while something references them: while
+        the caller holds the returned list, `get_office` and `get_user` of these rows are
+        answered without a query (billing options look each one up once per payer)."""
+        rows: list[object] = list(
+            self.session.scalars(
+                select(OfficeRow).where(
+                    OfficeRow.id == office_id, OfficeRow.workspace_id == workspace_id
+                )
+            )
+        )
+        rows.extend(
+            self.session.scalars(
+                select(UserRow).where(
+                    UserRow.workspace_id == workspace_id,
+                    or_(UserRow.office_id == office_id, UserRow.id.in_(list(also_user_ids))),
+                )
+            )
+        )
+        return rows

@@ -14,7 +14,12 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from campaign_billing.adapters.orm import ChargeRow, PublishRequestRow
+from campaign_billing.adapters.orm import (
+    BillingAccountRow,
+    CampaignRow,
+    ChargeRow,
+    PublishRequestRow,
+)
 from campaign_billing.domain.model import Money
 from campaign_billing.domain.publishing import Charge, ChargeStatus, PublishRequest, PublishStatus
 
@@ -223,3 +228,43 @@ class PublishingRepository:
             .limit(limit)
         )
         return [_charge(row) for row in rows]
+
+    # -- support reads (statements) --------------------------------------------------------------
+    def succeeded_charges_of_account(
+        self, workspace_id: str, billing_account_id: str, start: datetime, end: datetime
+    ) -> list[Charge]:
+        """The account's succeeded charges with `start <= succeeded_at < end`, oldest first."""
+        rows = self.session.scalars(
+            select(ChargeRow)
+            .where(
+                ChargeRow.workspace_id == workspace_id,
+                ChargeRow.billing_account_id == billing_account_id,
+                ChargeRow.status == "succeeded",
+                ChargeRow.succeeded_at >= start,
+                ChargeRow.succeeded_at < end,
+            )
+            .order_by(ChargeRow.succeeded_at, ChargeRow.id)
+        )
+        return [_charge(row) for row in rows]
+
+    def agent_billed_charges_of_office(
+        self, workspace_id: str, office_id: str, start: datetime, end: datetime
+    ) -> list[tuple[Charge, str]]:
+        """Succeeded charges, with `start <= succeeded_at < end`, of the office's campaigns that
+        went to an agent's billing account, each with that agent's id; oldest first."""
+        rows = self.session.execute(
+            select(ChargeRow, BillingAccountRow.agent_id)
+            .join(CampaignRow, CampaignRow.id == ChargeRow.campaign_id)
+            .join(BillingAccountRow, BillingAccountRow.id == ChargeRow.billing_account_id)
+            .where(
+                ChargeRow.workspace_id == workspace_id,
+                CampaignRow.workspace_id == workspace_id,
+                CampaignRow.office_id == office_id,
+                BillingAccountRow.owner_type == "agent",
+                ChargeRow.status == "succeeded",
+                ChargeRow.succeeded_at >= start,
+                ChargeRow.succeeded_at < end,
+            )
+            .order_by(ChargeRow.succeeded_at, ChargeRow.id)
+        )
+        return [(_charge(charge), agent_id) for charge, agent_id in rows if agent_id]

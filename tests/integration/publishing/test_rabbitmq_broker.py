@@ -1,10 +1,14 @@
-"""The broker is swappable: the publish flow through a real Celery worker on RabbitMQ."""
+"""The broker is swappable: the publish flow through a real Celery worker process on RabbitMQ."""
 
 from __future__ import annotations
 
-import threading
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from celery import Celery
@@ -15,11 +19,12 @@ from campaign_billing.services import publishing
 from campaign_billing.settings import Settings
 from campaign_billing.stripe_server import StripeTestServer
 from campaign_billing.wiring import Container, build_container
-from campaign_billing.workers.celery_app import create_celery, set_celery
-from campaign_billing.workers.runtime import set_container
+from campaign_billing.workers.celery_app import create_celery
 from tests.support.world import World
 
 RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"
+# A queue of our own on the shared RabbitMQ, so no other run's worker takes our task.
+QUEUE = f"publish-rabbit-test-{os.getpid()}"
 
 
 @pytest.fixture
@@ -35,33 +40,47 @@ def rabbit_container(
         }
     )
     container = build_container(configured)
-    set_container(container)
     yield container
-    set_container(None)
     container.close()
 
 
 @pytest.fixture
-def rabbit_worker(rabbit_container: Container) -> Iterator[Celery]:
-    app = create_celery(rabbit_container.settings)
-    set_celery(app)
-    # A queue of our own on the shared RabbitMQ, so no other run's worker takes our task.
-    app.conf.task_routes = {"campaign_billing.publish": {"queue": "publish-rabbit-test"}}
-    worker = app.WorkController(
-        pool_cls="threads",
-        concurrency=2,
-        queues=["publish-rabbit-test"],
-        loglevel="WARNING",
-        without_heartbeat=True,
-        without_mingle=True,
-        without_gossip=True,
-    )
-    thread = threading.Thread(target=worker.start, daemon=True)
-    thread.start()
+def rabbit_worker(rabbit_container: Container, tmp_path: Path) -> Iterator[Celery]:
+    settings = rabbit_container.settings
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url,
+        "BROKER_URL": RABBITMQ_URL,
+        "STRIPE_API_BASE": settings.stripe_api_base,
+        "STRIPE_RATE_LIMIT": "1000",
+        "LOG_JSON": "true",
+    }
+    with (tmp_path / "worker.log").open("wb") as log:
+        worker = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "campaign-billing"),
+                "worker",
+                "--concurrency",
+                "2",
+                "--queues",
+                QUEUE,
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    app = create_celery(settings)
     yield app
-    worker.stop(in_sighandler=False)
-    thread.join(timeout=10)
-    app.control.purge()
+    os.killpg(worker.pid, signal.SIGTERM)
+    try:
+        worker.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait()
+    with app.connection_for_write() as connection:
+        connection.default_channel.queue_delete(QUEUE)
 
 
 def test_the_publish_flow_runs_unchanged_on_rabbitmq(
@@ -74,15 +93,13 @@ def test_the_publish_flow_runs_unchanged_on_rabbitmq(
 
     def send(request_id: str) -> None:
         rabbit_worker.send_task(
-            "campaign_billing.publish",
-            kwargs={"publish_request_id": request_id},
-            queue="publish-rabbit-test",
+            "campaign_billing.publish", kwargs={"publish_request_id": request_id}, queue=QUEUE
         )
 
     accepted = publishing.accept_publish(
         rabbit_container.uow, send, workspace_id="ws_1", campaign_id="cmp_1", request_key=None
     )
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while True:
         request = publishing.get_publish_request(rabbit_container.uow, "ws_1", accepted.request.id)
         assert request is not None

@@ -65,6 +65,7 @@ def _panel(outcome: Outcome) -> Panel:
             if failure.get(extra):
                 lines.append(f"{extra}: {failure[extra]}")
     lines.append("events: " + ", ".join(outcome.events))
+    lines.append("explanation (GET /v1/campaigns/{id}/billing-explanation):")
     for step in outcome.explanation:
         lines.append(f"  - {step}")
     return Panel("\n".join(lines), title=outcome.situation.title, title_align="left")

@@ -206,7 +206,19 @@ class DemoClient:
         events = self.wait(
             lambda: self._events_of(request_id, final["status"]), f"events of {request_id}"
         )
-        return Outcome(situation, final["status"], final["failure"], final["charge"], events)
+        explanation = self.get(f"/v1/campaigns/{situation.campaign_id}/billing-explanation")
+        steps = [
+            ("ok  " if step["passed"] else "FAIL") + " " + step["detail"]
+            for step in explanation["steps"]
+        ]
+        return Outcome(
+            situation,
+            final["status"],
+            final["failure"],
+            final["charge"],
+            events,
+            explanation=[*steps, explanation["outcome"]["summary"]],
+        )
 
     def _terminal(self, request_id: str) -> dict[str, Any] | None:
         body = self.get(f"/v1/publish-requests/{request_id}")

@@ -105,7 +105,7 @@ class DemoStack:
         }
         if not self.use_environment:
             overrides["database_url"] = f"sqlite:///{self.workdir / 'campaign-billing.sqlite3'}"
-            overrides["broker_url"] = "memory://"
+            overrides["broker_url"] = "memory://localhost/"
         return Settings(**overrides)
 
     def _celery(self, settings: Settings) -> Celery:

@@ -31,5 +31,17 @@ typecheck: $(STAMP)
 
 check: lint typecheck test
 
+# The benchmark suite (bench/README.md): a quick run (about 3 minutes, what CI can run);
+# BENCH_FULL=1 for the full one behind the README's figures. Needs wrk; matplotlib and py-spy
+# for the plots and the profile.
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+# The fault and abuse run (docs/reliability.md): 1,000+ publishes while workers are killed,
+# Redis restarted and PostgreSQL connections cut; prints the invariants and writes
+# chaos/results/latest.json. A few minutes; needs redis-server and PostgreSQL on localhost.
+chaos: $(STAMP)
+	$(BIN)/python -m chaos
+
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

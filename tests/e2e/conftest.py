@@ -19,7 +19,9 @@ _REDIS_BASE, _REDIS_DB = TEST_REDIS_URL.rsplit("/", 1)
 BROKER_URL = f"{_REDIS_BASE}/{(int(_REDIS_DB) + 4) % 8 + 8}"
 
 
-@pytest.fixture(scope="session")
+# Package scope: the stack's relay and sweep must be gone before tests/integration runs on the
+# same database, or they relay its outbox rows and resend its requests and webhook events.
+@pytest.fixture(scope="package")
 def stack(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     api_port = free_port()
     server = StripeTestServer(
@@ -52,7 +54,7 @@ def stack(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def stripe_server(stack: Stack) -> StripeTestServer:
     return stack.stripe
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -39,11 +39,23 @@ class RetryPolicy:
     jitter: Callable[[], float] = field(default=random.random)
 
     def countdown(self, attempts: int) -> float:
-        ceiling = min(self.cap_seconds, self.base_seconds * 2.0 ** max(0, attempts - 1))
+        ceiling = self._ceiling(attempts)
         return ceiling / 2 + self.jitter() * ceiling / 2
+
+    def _ceiling(self, attempts: int) -> float:
+        return min(self.cap_seconds, self.base_seconds * 2.0 ** max(0, attempts - 1))
+
+    def retries_due_within(self, attempts: int) -> timedelta:
+        """The longest the retries after `attempts` failures can all take (every countdown at
+        its ceiling): a failed event still waiting past that lost its retry message."""
+        return timedelta(seconds=sum(self._ceiling(n) for n in range(1, attempts + 1)))
 
 
 _policy = RetryPolicy()
+
+
+def retry_policy() -> RetryPolicy:
+    return _policy
 
 
 def set_retry_policy(policy: RetryPolicy) -> None:

@@ -21,6 +21,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
 
     database_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    # Connections kept open per process, and extra ones opened under a burst. A worker of 64
+    # threads holds one only for its short transactions (never across a Stripe call);
+    # bench/ measured constant connection churn at 10 (docs/workers.md).
+    database_pool_size: int = Field(default=20, ge=1)
+    database_max_overflow: int = Field(default=10, ge=0)
     redis_url: str = "redis://127.0.0.1:6379/0"
     # The Celery broker defaults to REDIS_URL; set it to an amqp:// URL to run on RabbitMQ.
     broker_url: str | None = None

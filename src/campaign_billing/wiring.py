@@ -42,7 +42,12 @@ class Container:
 
     @cached_property
     def engine(self) -> Engine:
-        return make_engine(self.settings.database_url, **self.engine_kwargs)
+        kwargs = {
+            "pool_size": self.settings.database_pool_size,
+            "max_overflow": self.settings.database_max_overflow,
+            **self.engine_kwargs,
+        }
+        return make_engine(self.settings.database_url, **kwargs)
 
     @cached_property
     def session_factory(self) -> sessionmaker[Session]:

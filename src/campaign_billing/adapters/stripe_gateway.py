@@ -238,6 +238,11 @@ class StripeGateway:
             "success_url": success_url,
             "cancel_url": cancel_url,
         }
+        return self._create_checkout_session(params, idempotency_key)
+
+    def _create_checkout_session(
+        self, params: dict[str, Any], idempotency_key: str
+    ) -> tuple[str, str]:
         session = self._call(
             "checkout.sessions.create",
             lambda: self._client.v1.checkout.sessions.create(
@@ -420,14 +425,7 @@ class StripeGateway:
             "success_url": success_url,
             "cancel_url": cancel_url,
         }
-        session = self._call(
-            "checkout.sessions.create",
-            lambda: self._client.v1.checkout.sessions.create(
-                params=params,  # type: ignore[arg-type]
-                options={"idempotency_key": idempotency_key},
-            ),
-        )
-        return str(session.id), str(session.url)
+        return self._create_checkout_session(params, idempotency_key)
 
     def list_events(self, *, created_gte: int, types: Sequence[str]) -> list[dict[str, Any]]:
         """Events of `types` created at or after `created_gte`, oldest first, as plain dicts (the

@@ -297,14 +297,20 @@ def charge_request(target: _Target) -> ChargeRequest:
         payment_method_id=target.payment_method.stripe_payment_method_id,
         price=target.charge.price,
         idempotency_key=target.charge.idempotency_key,
-        metadata={
-            "campaign_id": target.campaign.id,
-            "publish_request_id": target.request.id,
-            "billing_account_id": target.account.id,
-            "workspace_id": target.campaign.workspace_id,
-        },
+        metadata=_charge_metadata(target),
         description=f"Campaign {target.campaign.id}",
     )
+
+
+def _charge_metadata(target: _Target) -> dict[str, str]:
+    """What Stripe keeps with a charge or a payment link, so either can be found (and read in
+    Stripe's dashboard) by its campaign, publish request, account and workspace."""
+    return {
+        "campaign_id": target.campaign.id,
+        "publish_request_id": target.request.id,
+        "billing_account_id": target.account.id,
+        "workspace_id": target.campaign.workspace_id,
+    }
 
 
 def _charge_and_record(
@@ -481,12 +487,7 @@ def _payment_link(
             customer_id=target.account.stripe_customer_id or "",
             price=target.charge.price,
             product_name=f"Campaign {target.campaign.id}",
-            metadata={
-                "campaign_id": target.campaign.id,
-                "publish_request_id": target.request.id,
-                "billing_account_id": target.account.id,
-                "workspace_id": target.campaign.workspace_id,
-            },
+            metadata=_charge_metadata(target),
             success_url=config.success_url,
             cancel_url=config.cancel_url,
             idempotency_key=f"publish_request:{target.request.id}:payment_link",

@@ -5,7 +5,6 @@ API tests' harness, and clients holding the full token, the ws_a-only token, or 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 from anyio.from_thread import start_blocking_portal
@@ -15,10 +14,16 @@ from pydantic import SecretStr
 from campaign_billing.api.app import create_app
 from campaign_billing.settings import Settings
 from campaign_billing.stripe_server import StripeServerSettings, StripeTestServer
-from campaign_billing.wiring import Container, build_container
-from tests.integration.api.api_harness import TOKEN, WS_A_TOKEN, ApiClient, World, seed_world
-
-SentTask = tuple[str, dict[str, Any], str]
+from campaign_billing.wiring import Container
+from tests.integration.api.api_harness import (
+    TOKEN,
+    WS_A_TOKEN,
+    ApiClient,
+    SentTask,
+    World,
+    recording_container,
+    seed_world,
+)
 
 
 @pytest.fixture(scope="session")
@@ -49,12 +54,8 @@ def sent_tasks() -> list[SentTask]:
 def container(
     abuse_settings: Settings, clean_db: None, sent_tasks: list[SentTask]
 ) -> Iterator[Container]:
-    built = build_container(
-        abuse_settings,
-        task_sender=lambda name, kwargs, queue: sent_tasks.append((name, kwargs, queue)),
-    )
-    yield built
-    built.close()
+    with recording_container(abuse_settings, sent_tasks) as built:
+        yield built
 
 
 @pytest.fixture

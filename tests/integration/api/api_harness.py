@@ -8,7 +8,8 @@ portal (what `starlette.testclient` does, without its deprecated httpx dependenc
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -29,7 +30,8 @@ from campaign_billing.domain.model import (
     User,
     Workspace,
 )
-from campaign_billing.wiring import Container
+from campaign_billing.settings import Settings
+from campaign_billing.wiring import Container, build_container
 
 TOKEN = "test-token"
 # Limited to workspace ws_a by API_TOKENS (see the `container` fixture).
@@ -165,3 +167,19 @@ def save_card(container: Container, account_id: str) -> None:
             )
         )
         uow.commit()
+
+
+# A task the app sent: (name, kwargs, queue), recorded instead of reaching a broker.
+SentTask = tuple[str, dict[str, Any], str]
+
+
+@contextmanager
+def recording_container(settings: Settings, sent: list[SentTask]) -> Iterator[Container]:
+    """A container on these settings whose tasks are recorded in `sent`, closed afterwards."""
+    built = build_container(
+        settings, task_sender=lambda name, kwargs, queue: sent.append((name, kwargs, queue))
+    )
+    try:
+        yield built
+    finally:
+        built.close()

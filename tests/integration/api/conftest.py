@@ -4,7 +4,6 @@ its app, and clients holding the full token, the ws_a-only token, or none."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 from anyio.from_thread import BlockingPortal, start_blocking_portal
@@ -16,9 +15,16 @@ from campaign_billing.api.dependencies import customer_gateway
 from campaign_billing.settings import Settings
 from campaign_billing.wiring import Container, build_container
 
-from .api_harness import TOKEN, WS_A_TOKEN, ApiClient, RecordingCustomers, World, seed_world
-
-SentTask = tuple[str, dict[str, Any], str]
+from .api_harness import (
+    TOKEN,
+    WS_A_TOKEN,
+    ApiClient,
+    RecordingCustomers,
+    SentTask,
+    World,
+    recording_container,
+    seed_world,
+)
 
 
 @pytest.fixture
@@ -42,12 +48,8 @@ def sent_tasks() -> list[SentTask]:
 def container(
     api_settings: Settings, clean_db: None, sent_tasks: list[SentTask]
 ) -> Iterator[Container]:
-    built = build_container(
-        api_settings,
-        task_sender=lambda name, kwargs, queue: sent_tasks.append((name, kwargs, queue)),
-    )
-    yield built
-    built.close()
+    with recording_container(api_settings, sent_tasks) as built:
+        yield built
 
 
 @pytest.fixture
